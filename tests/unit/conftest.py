@@ -1,5 +1,6 @@
 """Make the checkout importable as ansible_collections.rewind.rollback for unit tests."""
 
+import json
 import os
 import subprocess
 import sys
@@ -10,3 +11,25 @@ if not os.path.exists(os.path.join(_COLLECTIONS, "ansible_collections", "rewind"
     subprocess.run([os.path.join(ROOT, "scripts", "link-collection.sh")], check=True)
 if _COLLECTIONS not in sys.path:
     sys.path.insert(0, _COLLECTIONS)
+
+
+import pytest  # noqa: E402  (after the path set-up above)
+
+
+@pytest.fixture
+def run(capsys, monkeypatch):
+    """run(module, check_mode=False, diff=False, **args) -> (result, warning messages).
+
+    Runs a module's main() in-process with real arguments, as Ansible would.
+    """
+    from ansible.module_utils.common import warnings as ansible_warnings
+    from ansible.module_utils.testing import patch_module_args
+
+    def _run(module, check_mode=False, diff=False, **args):
+        monkeypatch.setattr(ansible_warnings, "_global_warnings", {})  # warnings are process-global
+        args.update(_ansible_check_mode=check_mode, _ansible_diff=diff)
+        with patch_module_args(args), pytest.raises(SystemExit):
+            module.main()
+        result = json.loads(capsys.readouterr().out)
+        return result, [w["event"]["msg"] for w in result.pop("warnings", [])]
+    return _run
