@@ -18,7 +18,7 @@ description:
     ignored, and a path asked for that the bundle lacks is an error.
   - Files recorded as absent at backup time are removed, crontabs recorded as absent are deleted,
     so the result equals the backed-up state. Unchanged files and crontabs are left alone.
-author: rewind developers
+author: rewind developers (@rewind)
 options:
   src:
     description: The config bundle (tar, plain, gzip or zstd).
@@ -55,6 +55,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+differs:
+  description: Whether any file or crontab differed from the bundle (in check mode, whether a restore would run).
+  returned: always
+  type: bool
 restored:
   description: Files and crontabs (C(crontab:<user>)) that were written or removed.
   returned: always
@@ -157,7 +161,7 @@ def main():
         else:
             module.run_command(["crontab", "-u", user, "-"], data=wanted, binary_data=True,
                                check_rc=True)
-    module.exit_json(changed=bool(restored), restored=restored)
+    module.exit_json(changed=bool(restored), differs=bool(restored), restored=restored)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ description:
     and the result is not changed, so a rollback can be re-run safely.
   - A dump with views, triggers, routines or events cannot be swapped table by table; the module
     then drops and re-creates the database and loads the dump into it (O(method=replace)).
-author: rewind developers
+author: rewind developers (@rewind)
 options:
   database:
     description: The live database.
@@ -66,6 +66,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+differs:
+  description:
+    - Whether the live database differed from the backup when the module started (always true
+      without O(expected_tables)). In check mode this is the answer to "would it restore?".
+  returned: always
+  type: bool
 restored:
   description: Whether the database was replaced.
   returned: always
@@ -190,7 +196,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     database, src, expected = p["database"], p["src"], p["expected_tables"]
-    result = dict(changed=False, restored=False, method="none", removed_tables=[], seconds=0.0)
+    result = dict(changed=False, differs=False, restored=False, method="none", removed_tables=[], seconds=0.0)
     try:
         quote_ident(database)
         quote_ident(database + "__rw_new")
@@ -203,7 +209,7 @@ def main():
                 expected = {k: (None if v is None else int(v)) for k, v in expected.items()}
                 if live == expected:
                     module.exit_json(tables=live, **result)
-            result["changed"] = True
+            result.update(changed=True, differs=True)
             if module.check_mode:
                 result["removed_tables"] = sorted(set(live) - set(expected or {})) if expected else []
                 module.exit_json(**result)

@@ -25,7 +25,7 @@ description:
   - Config files are bundled by absolute path (leading C(/) stripped) together with the
     crontabs of O(crontab_users).
   - Credentials go to a private option file, never to a command line.
-author: rewind developers
+author: rewind developers (@rewind)
 options:
   root:
     description: Backup root; the set is written to C(<root>/<id>/).
@@ -69,6 +69,18 @@ options:
     type: str
     choices: [archive, move]
     default: archive
+  files_subpaths:
+    description:
+      - With O(files_method=move), the only paths of the tree the restore replaces (a plugin, a theme);
+        recorded so that undo swaps back just those.
+    type: list
+    elements: str
+    default: []
+  files_preserve:
+    description: With O(files_method=move), the paths the restore keeps from the live tree; recorded for undo.
+    type: list
+    elements: str
+    default: []
   config_files:
     description: Absolute paths of config files to bundle (part C(config)). Missing files are recorded as absent.
     type: list
@@ -266,6 +278,8 @@ def main():
         database=dict(type="str"),
         files_root=dict(type="path"),
         files_method=dict(type="str", default="archive", choices=["archive", "move"]),
+        files_subpaths=dict(type="list", elements="str", default=[]),
+        files_preserve=dict(type="list", elements="str", default=[]),
         config_files=dict(type="list", elements="path", default=[]),
         crontab_users=dict(type="list", elements="str", default=[]),
         compression=dict(type="str", default="zstd", choices=["zstd", "gzip"]),
@@ -304,7 +318,8 @@ def main():
         elif "files" in parts:
             manifest["files"].append(dict(
                 kind="files", format="dir", root=p["files_root"],
-                path=os.path.normpath(p["files_root"]) + ".rewind-" + set_id, moved_by="tree_restore"))
+                path=os.path.normpath(p["files_root"]) + ".rewind-" + set_id, moved_by="tree_restore",
+                subpaths=p["files_subpaths"], preserve=p["files_preserve"]))
         if "config" in parts:
             manifest["files"].append(_bundle_config(set_dir, p["config_files"], p["crontab_users"],
                                                     p["compression"]))

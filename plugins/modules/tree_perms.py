@@ -16,7 +16,7 @@ description:
     It replaces C(chown -R) plus C(find -exec chmod {} \;), which starts one process per file.
   - Only what differs is changed, so a second run reports no change. Symbolic links are never
     followed; their own ownership is set.
-author: rewind developers
+author: rewind developers (@rewind)
 options:
   path:
     description: Root of the tree.

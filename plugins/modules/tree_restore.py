@@ -24,7 +24,7 @@ description:
     M(rewind.rollback.backup_verify) checks them before the rollback starts.
   - When the live tree already equals the backup (tree digest: paths, types, contents, link
     targets) nothing is done and the result is not changed.
-author: rewind developers
+author: rewind developers (@rewind)
 options:
   src:
     description:
@@ -49,9 +49,10 @@ options:
     default: []
   expected_tree_sha256:
     description:
-      - Tree digest of the whole archive recorded in the manifest. With the whole tree and no
-        O(preserve), the extracted tree must match it before it goes live, and a live tree that
-        matches it means there is nothing to do.
+      - Tree digest of the paths being restored (for the whole tree without O(preserve), the
+        C(tree_sha256) the manifest records). The extracted paths must match it before they go
+        live, and live paths that match it mean there is nothing to do, whether or not O(src)
+        still exists (a snapshot folder is consumed by swapping it back).
     type: str
   snapshot_to:
     description: Where the replaced live tree (or the replaced subpaths, under their relative paths) goes.
@@ -88,6 +89,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+differs:
+  description: Whether the live paths differed from the backup (in check mode, whether a restore would run).
+  returned: always
+  type: bool
 restored:
   description: What was put in place, per path (C(.) is the whole tree) → exchanged, renamed, added or removed.
   returned: always
@@ -206,19 +211,18 @@ def main():
     preserve = [_norm(s) for s in p["preserve"]]
     if "" in subpaths:
         subpaths = []
-    whole = not subpaths and not preserve
-    expected = p["expected_tree_sha256"] if whole else None
-    result = dict(changed=False, restored={}, snapshot=None, tree_sha256=None, entries=0)
-    if not os.path.exists(src):
-        module.fail_json(msg="backup %s does not exist; list backups with rewind.rollback.backup_info" % src, **result)
+    expected = p["expected_tree_sha256"]
+    result = dict(changed=False, differs=False, restored={}, snapshot=None, tree_sha256=None, entries=0)
     if os.path.abspath(aside).startswith(dest + os.sep) or aside == dest:
         module.fail_json(msg="snapshot_to %s must be outside the live tree %s" % (aside, dest), **result)
 
     live_digest = _digest(dest, subpaths, preserve)
+    if expected is not None and live_digest == expected:
+        result["tree_sha256"] = live_digest
+        module.exit_json(**result)
+    if not os.path.exists(src):
+        module.fail_json(msg="backup %s does not exist; list backups with rewind.rollback.backup_info" % src, **result)
     try:
-        if expected is not None and live_digest == expected:
-            result["tree_sha256"] = live_digest
-            module.exit_json(**result)
         if module.check_mode:
             if expected is not None:
                 wanted = expected
@@ -228,7 +232,7 @@ def main():
                 with open_decompressed(src) as stream:
                     wanted = digest_tar_stream(stream, subpaths=subpaths or None,
                                                exclude=preserve or None)["tree_sha256"]
-            result.update(changed=wanted != live_digest, tree_sha256=wanted)
+            result.update(changed=wanted != live_digest, differs=wanted != live_digest, tree_sha256=wanted)
             module.exit_json(**result)
 
         staged = src if os.path.isdir(src) else fresh_dir(dest + ".rewind-new")
@@ -254,7 +258,7 @@ def main():
                 if not result["restored"]:  # the live tree is still in place: give it its paths back
                     _carry(staged, dest, carried)
                 raise
-            result.update(changed=True, snapshot=aside)
+            result.update(changed=True, differs=True, snapshot=aside)
         finally:
             if staged != src and os.path.lexists(staged):
                 shutil.rmtree(staged)
