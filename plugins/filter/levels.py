@@ -22,6 +22,11 @@ options:
 """
 
 EXAMPLES = r"""
+- name: Refuse an unknown level with a message that names the accepted ones
+  ansible.builtin.assert:
+    that: level | rewind.rollback.rollback_level_error == ''
+    fail_msg: "{{ level | rewind.rollback.rollback_level_error }}"
+
 - name: Resolve -e level=partial
   ansible.builtin.set_fact:
     rewind_level: "{{ level | rewind.rollback.rollback_level }}"   # {'number': 4, 'name': 'database', ...}
@@ -37,6 +42,15 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.rewind.rollback.plugins.module_utils._levels import LevelError, resolve_level
 
 
+def rollback_level_error(value):
+    """'' for a known level, else the message naming the value and the accepted ones."""
+    try:
+        resolve_level(value)
+    except LevelError as exc:
+        return "REWIND-E-INPUT: %s" % exc
+    return ""
+
+
 def rollback_level(value):
     try:
         return resolve_level(value)
@@ -46,4 +60,4 @@ def rollback_level(value):
 
 class FilterModule:
     def filters(self):
-        return {"rollback_level": rollback_level}
+        return {"rollback_level": rollback_level, "rollback_level_error": rollback_level_error}

@@ -158,11 +158,6 @@ manifest:
   description: The manifest written (in check mode, the one that would be written, without hashes).
   returned: always
   type: dict
-warnings:
-  description: Things the operator should know, e.g. checksums not recorded because the site was written during the dump.
-  returned: always
-  type: list
-  elements: str
 """
 
 import datetime
@@ -196,7 +191,7 @@ def _item(set_dir, name, **meta):
     return meta
 
 
-def _dump_db(module, set_dir, compression, warnings):
+def _dump_db(module, set_dir, compression):
     database = module.params["database"]
     name = "db.sql" + _EXT[compression]
     with Client(module.params) as client:
@@ -212,7 +207,7 @@ def _dump_db(module, set_dir, compression, warnings):
         after = client.checksums(database)
     tables = before if before == after else None
     if tables is None:
-        warnings.append("database %s was written during the dump: table checksums not recorded, so a "
+        module.warn("database %s was written during the dump: table checksums not recorded, so a "
                         "restore from this set cannot be proven exact" % database)
     return _item(set_dir, name, kind="db", format="mysql-logical", compression=compression,
                  database=database, tables=tables)
@@ -301,7 +296,7 @@ def main():
     manifest = dict(rewind_manifest=1, id=set_id, label=p["label"], tier=p["tier"], app=p["app"],
                     host=socket.gethostname(), created_at=now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                     release=p["release"], files=[])
-    result = dict(changed=True, id=set_id, path=set_dir, manifest=manifest, warnings=[])
+    result = dict(changed=True, id=set_id, path=set_dir, manifest=manifest)
     if os.path.exists(os.path.join(set_dir, "manifest.json")):
         module.fail_json(msg="backup set %s already exists; pass another id" % set_dir, **result)
     if module.check_mode:
@@ -312,7 +307,7 @@ def main():
         os.makedirs(set_dir, exist_ok=True)
         os.chmod(set_dir, int(str(p["mode"]), 8))
         if "db" in parts:
-            manifest["files"].append(_dump_db(module, set_dir, p["compression"], result["warnings"]))
+            manifest["files"].append(_dump_db(module, set_dir, p["compression"]))
         if "files" in parts and p["files_method"] == "archive":
             manifest["files"].append(_archive_tree(set_dir, p["files_root"], p["compression"]))
         elif "files" in parts:

@@ -19,9 +19,10 @@ description:
     back (O(src) set to that folder) undoes the rollback.
   - O(subpaths) restores only those paths (a plugin, a theme); O(preserve) carries live paths
     (uploads, config files) over into the restored tree unchanged.
-  - Every archive member is checked on extraction (Python's tar C(data) filter) so absolute
-    paths, C(..), links that escape the root and device files are refused; the catalog's
-    M(rewind.rollback.backup_verify) checks them before the rollback starts.
+  - Every archive member is checked on extraction, so absolute paths, C(..), links that escape
+    the root, paths through an earlier symlink and device files are refused (and Python's tar
+    C(data) filter applies where the managed host's Python has it);
+    M(rewind.rollback.backup_verify) checks the same before the rollback starts.
   - When the live tree already equals the backup (tree digest: paths, types, contents, link
     targets) nothing is done and the result is not changed.
 author: rewind developers (@rewind)
@@ -121,6 +122,11 @@ from ansible_collections.rewind.rollback.plugins.module_utils._archive import (
 from ansible_collections.rewind.rollback.plugins.module_utils._tree import fresh_dir, swap_in
 
 
+# check_member() has refused every unsafe member before extraction; Python's own "data"
+# filter (3.11.4+, not in every distribution's 3.11) is a second guard where it exists.
+_EXTRACT = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+
+
 def _norm(name):
     while name.startswith("./"):
         name = name[2:]
@@ -166,10 +172,8 @@ def _extract(src, new, subpaths, preserve):
             if member.islnk():
                 link = _norm(member.linkname)
                 member.linkname = link[len(strip) + 1:] if strip and link.startswith(strip + "/") else link
-            try:
-                tar.extract(member, new, filter="data")
-            except tarfile.FilterError as exc:
-                raise ArchiveError("%s: member %r refused: %s" % (src, member.name, exc))
+            member.mode &= 0o777  # never setuid, setgid or sticky from a backup
+            tar.extract(member, new, **_EXTRACT)
             count += 1
     return count
 
