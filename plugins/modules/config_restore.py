@@ -35,7 +35,7 @@ options:
     elements: path
     default: []
   crontabs:
-    description: C({user: true|false}), whether each user had a crontab at backup time (from the manifest).
+    description: "C({user: true|false}): whether each user had a crontab at backup time (from the manifest)."
     type: dict
     default: {}
 attributes:

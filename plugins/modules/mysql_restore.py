@@ -33,7 +33,7 @@ options:
     required: true
   expected_tables:
     description:
-      - C({table: checksum}) recorded in the backup's manifest. The restored tables must match it
+      - The C(table → checksum) map recorded in the backup's manifest. The restored tables must match it
         before they go live, and the live database matching it means there is nothing to do.
       - Without it the restore cannot be proven and always runs.
     type: dict

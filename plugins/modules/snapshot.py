@@ -19,7 +19,7 @@ description:
     CHECKSUM TABLE of every table is taken before and after the dump; when both agree they are
     recorded so a restore can prove it is exact.
   - The file tree is archived with GNU tar streamed through zstd, and its tree digest recorded.
-    With O(files_method=move) nothing is copied: the manifest reserves the path next to the live
+    With O(files_method=move) nothing is copied; the manifest reserves the path next to the live
     tree where M(rewind.rollback.tree_restore) moves the live tree by rename (instant, same
     filesystem), which then is the snapshot.
   - Config files are bundled by absolute path (leading C(/) stripped) together with the

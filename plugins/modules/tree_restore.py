@@ -15,7 +15,7 @@ description:
     and exchanges it with the live tree (atomically with C(renameat2(RENAME_EXCHANGE)) where the
     kernel has it). Nothing is extracted over live files; a failure before the exchange leaves the
     live tree untouched.
-  - The replaced tree is moved to O(snapshot_to): it is the pre-rollback snapshot, and swapping it
+  - The replaced tree is moved to O(snapshot_to); it is the pre-rollback snapshot, and swapping it
     back (O(src) set to that folder) undoes the rollback.
   - O(subpaths) restores only those paths (a plugin, a theme); O(preserve) carries live paths
     (uploads, config files) over into the restored tree unchanged.
@@ -23,7 +23,7 @@ description:
     the root, paths through an earlier symlink and device files are refused (and Python's tar
     C(data) filter applies where the managed host's Python has it);
     M(rewind.rollback.backup_verify) checks the same before the rollback starts.
-  - When the live tree already equals the backup (tree digest: paths, types, contents, link
+  - When the live tree already equals the backup (same tree digest over paths, types, contents, link
     targets) nothing is done and the result is not changed.
 author: rewind developers (@rewind)
 options:
