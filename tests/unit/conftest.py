@@ -22,11 +22,15 @@ def run(capsys, monkeypatch):
 
     Runs a module's main() in-process with real arguments, as Ansible would.
     """
+    from ansible.module_utils import _internal
     from ansible.module_utils.common import warnings as ansible_warnings
     from ansible.module_utils.testing import patch_module_args
 
     def _run(module, check_mode=False, diff=False, **args):
         monkeypatch.setattr(ansible_warnings, "_global_warnings", {})  # warnings are process-global
+        # Importing ansible.errors (filter tests do) marks the process as the controller, and module
+        # warnings would then go to the controller's display instead of the result.
+        monkeypatch.setattr(_internal, "is_controller", False)
         args.update(_ansible_check_mode=check_mode, _ansible_diff=diff)
         with patch_module_args(args), pytest.raises(SystemExit):
             module.main()
