@@ -19,7 +19,7 @@ from conftest import recap
 
 PASSWORD = "demo-Secr3t-pw"          # inventories/demo/group_vars/wordpress.yml
 SITE = "/var/www/demo"
-CAPTURE = "python3 /opt/rewind-demo/capture_state.py --site-root %s" % SITE
+CAPTURE = "python3 /opt/rewind-demo/bin/capture_state.py --site-root %s" % SITE
 BACKUPS = "/var/backups/rewind/demo"
 PLUGIN = "wp-content/plugins/rewind-contact"
 THEME = "wp-content/themes/rewind-classic"

@@ -19,7 +19,7 @@ def before(host):
 
 @pytest.fixture(scope="module")
 def now(host):
-    return json.loads(host.check_output("python3 /opt/rewind-demo/capture_state.py --site-root %s", SITE))
+    return json.loads(host.check_output("python3 /opt/rewind-demo/bin/capture_state.py --site-root %s", SITE))
 
 
 def test_every_table_checksum_equals_its_pre_deploy_value(before, now):
