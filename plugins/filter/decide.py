@@ -22,7 +22,9 @@ options:
     type: dict
     required: true
   policy:
-    description: The policy's name (in O(policy_paths) or the collection's C(policies/)) or a path to its file.
+    description:
+      - The policy's name (in O(policy_paths) or the collection's C(policies/)) or a path to its file.
+      - A relative path is relative to the working directory of C(ansible-playbook).
     type: str
     default: generic
   incident:

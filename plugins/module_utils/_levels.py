@@ -60,3 +60,9 @@ def level_name(value):
 
 def level_number(value):
     return resolve_level(value)["number"]
+
+
+def level_label(value):
+    """'3 (code)' for any spelling of a level, as messages and reports show it."""
+    lvl = resolve_level(value)
+    return "%d (%s)" % (lvl["number"], lvl["name"])
