@@ -46,6 +46,23 @@ def tagged(tag, message):
     return "%s: %s" % (tag, message)
 
 
+def failure_message(result):
+    """The message of a failed task's result; for a loop, the first failed item's own message
+    (the task's is only "One or more items failed").
+
+    >>> failure_message({'msg': 'One or more items failed', 'results': [{'failed': False}, {'failed': True, 'msg': 'x'}]})
+    'x'
+    """
+    if not isinstance(result, dict):
+        return ""
+    for item in result.get("results") or []:
+        if isinstance(item, dict) and item.get("failed"):
+            inner = failure_message(item)
+            if inner:
+                return inner
+    return str(result.get("msg") or result.get("reason") or result.get("stderr") or "").strip()
+
+
 def tag_of(message):
     """Return the tag a failure message starts with, or None.
 
