@@ -83,6 +83,18 @@ elif how == "truncated-sql-gz":
     items["db"].update(path="db.sql.gz", compression="gzip")
     open(os.path.join(set_dir, "db.sql.gz"), "wb").write(gz[: len(gz) // 2])
     rehash(items["db"])
+elif how == "newest-corrupt":
+    # an older valid copy of the set, 10 minutes older, and the newest one corrupted
+    import datetime
+    created = datetime.datetime.fromisoformat(man["created_at"].replace("Z", "+00:00"))
+    older = json.loads(json.dumps(man))
+    older["created_at"] = (created - datetime.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    older["id"] = "older-" + man["id"]
+    shutil.copytree(set_dir, os.path.join(dst, older["id"]))
+    json.dump(older, open(os.path.join(dst, older["id"], "manifest.json"), "w"))
+    path = os.path.join(set_dir, items["files"]["path"])
+    data = bytearray(open(path, "rb").read()); data[len(data) // 2] ^= 0xFF
+    open(path, "wb").write(bytes(data))
 elif how in ("tar-dotdot", "tar-absolute"):
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as tar:
@@ -105,6 +117,7 @@ BAD_INPUT = [
      "2001-01-01T00:00:00Z"),
     ("sha256-mismatch", ("-e", "level=full"), "sha256-mismatch", "sha256"),
     ("truncated-sql-gz", ("-e", "level=full"), "truncated-sql-gz", "db.sql.gz"),
+    ("newest-corrupt-no-fallback", ("-e", "level=full"), "newest-corrupt", "sha256"),
     ("tar-dotdot", ("-e", "level=full"), "tar-dotdot", "../evil.php"),
     ("tar-absolute", ("-e", "level=full"), "tar-absolute", "/etc/evil.conf"),
 ]
@@ -244,3 +257,14 @@ def test_undo_brings_back_the_post_deployment_state(wp):
     assert after["schema"] == wp.before_full["schema"]
     assert after["tree"] == wp.before_full["tree"]
     assert after["crontab"] == wp.before_full["crontab"]
+
+
+def test_a_corrupt_newest_backup_falls_back_only_when_the_policy_allows(wp):
+    """With fallback allowed, an older valid backup within the RPO is used, and the output says so."""
+    bad_file = wp.sh("python3 - %s /var/backups/rewind/crafted newest-corrupt <<'EOF'\n%s\nEOF" % (BACKUPS, CRAFT)).strip()
+    result = rollback(wp, "-e", "level=full", "-e", "rewind_backup_root=/var/backups/rewind/crafted",
+                      "-e", "rewind_allow_fallback=true", "-e", "rewind_rpo_min=1440")
+    assert result.returncode == 0
+    assert bad_file in result.stdout and "older-" in result.stdout
+    after = wp.state()
+    assert after["tables"] == wp.good["tables"] and after["tree"] == wp.good["tree"]
