@@ -60,7 +60,7 @@ def test_wp_admin_serves_the_login_page(host):
 def test_no_new_php_fatal_is_logged(host):
     size = int(host.check_output("stat -c %s /var/log/apache2/error.log"))
     host.check_output("curl -s -o /dev/null http://localhost/ && curl -s -o /dev/null -L http://localhost/wp-admin/")
-    assert "PHP Fatal" not in host.check_output("tail -c +%s /var/log/apache2/error.log", size + 1)
+    assert "PHP Fatal" not in host.check_output("tail -c +%s /var/log/apache2/error.log", str(size + 1))
 
 
 def test_the_comment_written_after_the_deployment_is_in_the_snapshot(host):
