@@ -115,4 +115,11 @@ if [ -n "$PIPPID" ]; then
   ts "wait for venv"
   wait "$PIPPID" || { tail -30 "$H/pip.log"; exit 1; }
 fi
+# The rewind CLI is installed editable from the checkout that ran this last: point it
+# at this one (a CI clone, another work tree) when that differs.
+if [ "$(cat "$VENV/.rewind-root" 2>/dev/null)" != "$ROOT" ]; then
+  ts "venv: rewind CLI from $ROOT"
+  "$VENV/bin/pip" install -q --no-deps -e "$ROOT" > "$H/pip-editable.log" 2>&1 || { tail "$H/pip-editable.log"; exit 1; }
+  echo "$ROOT" > "$VENV/.rewind-root"
+fi
 ts "ready: eval \"\$(scripts/harness.sh env)\""
