@@ -115,12 +115,18 @@ def _runs(tmp, servers):
         "backups_list": ["backups", "list", "--root", str(backups), "--limit", "web1", "--json"],
         "backups_verify": ["backups", "verify", "--root", str(backups), "--limit", "web1"],
     }
+    # All at once, but the one to interrupt alone afterwards: with a dozen runs starting on two
+    # cores it could take longer than any fixed wait to reach its stop phase.
+    interrupted = scenarios.pop("interrupted")
     started = {name: Run(name, args, tmp / name) for name, args in scenarios.items()}
+    done = {name: run.wait() for name, run in started.items()}
+    started["interrupted"] = Run("interrupted", interrupted, tmp / "interrupted")
     _interrupt_during_stop(started["interrupted"])
-    yield {name: run.wait() for name, run in started.items()} | {"tmp": tmp}
+    done["interrupted"] = started["interrupted"].wait()
+    yield done | {"tmp": tmp}
 
 
-def _interrupt_during_stop(run, timeout=60):
+def _interrupt_during_stop(run, timeout=120):
     """Ctrl-C once the stop phase (sleeping 60 s) is running on both hosts."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
