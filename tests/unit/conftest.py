@@ -11,6 +11,8 @@ if not os.path.exists(os.path.join(_COLLECTIONS, "ansible_collections", "rewind"
     subprocess.run([os.path.join(ROOT, "scripts", "link-collection.sh")], check=True)
 if _COLLECTIONS not in sys.path:
     sys.path.insert(0, _COLLECTIONS)
+# This checkout's rewind package, whichever checkout the venv's editable install points at.
+sys.path.insert(0, os.path.join(ROOT, "src"))
 
 
 import pytest  # noqa: E402  (after the path set-up above)

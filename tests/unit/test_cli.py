@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "cli"))
 from servers import SMTPServer, WebhookReceiver, closed_port  # noqa: E402
 
 FIXTURE = Path(__file__).parent / "fixtures" / "cli"
+SRC = Path(__file__).resolve().parents[2] / "src"
 ROLLBACK_PHASES = ["validate", "plan", "maintenance_on", "snapshot", "stop", "restore", "permissions",
                    "restart", "verify", "maintenance_off"]
 SECRET = "s3cr3t-token-value"
@@ -47,7 +48,10 @@ class Run:
         self.name, self.args, self.runs_dir = name, args, runs_dir
         self.proc = subprocess.Popen(
             _rewind() + args + ["--project-dir", str(FIXTURE), "--runs-dir", str(runs_dir)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, NO_COLOR="1"))
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # this checkout's rewind, whichever checkout the venv's editable install points at
+            env=dict(os.environ, NO_COLOR="1", PYTHONPATH=os.pathsep.join(
+                [str(SRC)] + [p for p in [os.environ.get("PYTHONPATH")] if p])))
         self.code = self.out = self.err = None
 
     def wait(self, timeout=120):
