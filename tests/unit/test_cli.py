@@ -130,7 +130,7 @@ def _runs(tmp, servers):
     yield done | {"tmp": tmp}
 
 
-def _interrupt_during_stop(run, timeout=120):
+def _interrupt_during_stop(run, timeout=300):
     """Ctrl-C once the stop phase (sleeping 60 s) is running on both hosts."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
