@@ -70,7 +70,8 @@ shutil.rmtree(dst, ignore_errors=True)
 shutil.copytree(src, dst, ignore=shutil.ignore_patterns("snapshots"))
 set_dir = os.path.dirname(sorted(glob.glob(dst + "/*/manifest.json"))[-1])
 man = json.load(open(set_dir + "/manifest.json"))
-items = {i["kind"]: i for i in man["files"]}
+# The set holds a dump and a physical copy of the database (both of kind db): craft on the dump.
+items = {i["kind"]: i for i in man["files"] if i.get("format") != "mysql-physical"}
 def rehash(item):
     path = os.path.join(set_dir, item["path"])
     item["sha256"] = hashlib.sha256(open(path, "rb").read()).hexdigest()
@@ -84,6 +85,8 @@ elif how == "truncated-sql-gz":
     gz = gzip.compress(sql)
     os.unlink(os.path.join(set_dir, items["db"]["path"]))
     items["db"].update(path="db.sql.gz", compression="gzip")
+    # A dump-only set, as a plan's script leaves: the truncated dump is the only copy of the data.
+    man["files"] = [i for i in man["files"] if i.get("format") != "mysql-physical"]
     open(os.path.join(set_dir, "db.sql.gz"), "wb").write(gz[: len(gz) // 2])
     rehash(items["db"])
 elif how == "newest-corrupt":
