@@ -8,6 +8,7 @@ import json
 import os
 import shlex
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -25,8 +26,8 @@ class Host:
 
     capture = None
 
-    def __init__(self, name, hostname, group, workdir):
-        self.name, self.hostname, self.group = name, hostname, group
+    def __init__(self, name, hostname, group, workdir, network=None):
+        self.name, self.hostname, self.group, self.network = name, hostname, group, network
         self.inventory = os.path.join(workdir, "hosts.yml")
         with open(self.inventory, "w") as handle:
             handle.write("all:\n  children:\n    %s:\n      hosts:\n        %s:\n          ansible_host: %s\n"
@@ -36,10 +37,12 @@ class Host:
 
     def start(self):
         subprocess.run(["docker", "rm", "-f", self.name], capture_output=True)
+        # On a user network the other containers reach this one by its name and its hostname.
+        network = ["--network", self.network, "--network-alias", self.hostname] if self.network else []
         subprocess.run(["docker", "run", "-d", "--name", self.name, "--hostname", self.hostname, "--privileged",
                         "--cgroupns=host", "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
-                        "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--stop-signal", "SIGRTMIN+3",
-                        IMAGE, "/sbin/init"], check=True, capture_output=True)
+                        "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--stop-signal", "SIGRTMIN+3"]
+                       + network + [IMAGE, "/sbin/init"], check=True, capture_output=True)
         for _ in range(100):
             state = self.sh("systemctl is-system-running || true")
             if state.strip() in ("running", "degraded"):
@@ -89,13 +92,17 @@ def harness():
 
 @pytest.fixture(scope="module")
 def host_factory(harness):
-    hosts = []
+    hosts, networks = [], []
     workdir = tempfile.mkdtemp(prefix="rewind-it-")
 
-    def make(name, hostname, group):
+    def make(name, hostname, group, network=None):
+        """A started host; with ``network`` (a docker network, created if missing) it joins it."""
         sub = os.path.join(workdir, name)
         os.makedirs(sub)
-        host = Host(name, hostname, group, sub)
+        if network and subprocess.run(["docker", "network", "inspect", network], capture_output=True).returncode:
+            subprocess.run(["docker", "network", "create", network], check=True, capture_output=True)
+            networks.append(network)
+        host = Host(name, hostname, group, sub, network=network)
         host.start()
         hosts.append(host)
         return host
@@ -103,3 +110,12 @@ def host_factory(harness):
     if not os.environ.get("REWIND_KEEP_HOSTS"):
         for host in hosts:
             host.remove()
+        for network in networks:
+            subprocess.run(["docker", "network", "rm", network], capture_output=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Suites that tabulate their results (test_faults: fault × phase → verdict) print them last."""
+    faults = sys.modules.get("test_faults")
+    for line in (faults.table_lines() if faults else []):
+        terminalreporter.write_line(line)
