@@ -32,7 +32,7 @@ import datetime
 from ansible_collections.rewind.rollback.plugins.module_utils._levels import LEVELS, level_label
 from ansible_collections.rewind.rollback.plugins.module_utils._policy import (
     DECISIONS, ISSUE_TYPES, ROLLBACK_DECISIONS, SEVERITIES)
-from ansible_collections.rewind.rollback.plugins.module_utils._releases import previous_good
+from ansible_collections.rewind.rollback.plugins.module_utils._releases import current_from_ledger, previous_good
 from ansible_collections.rewind.rollback.plugins.module_utils._signals import (
     CLEAR, FIRED, INCONCLUSIVE, bad_when, format_duration, held_consecutive, held_for, normalize_signals,
     series_for)
@@ -283,6 +283,56 @@ def loop_guard(guard, history, now):
         notes.append("Loop guard could not find the target release: give history.current (in the ledger) "
                      "or history.target.")
     return blocked, notes
+
+
+def history_from_ledgers(ledgers):
+    """The loop guard's ``history`` from the release ledgers of the hosts a rollback would touch.
+
+    ``ledgers`` is a list of what ``rewind.rollback.release_info`` returns per host (``releases``,
+    ``events`` and ``current``; a ledger file's own content, without ``current``, works too), in
+    inventory order. One fleet history comes out, as strict as its strictest host:
+
+    - ``releases``: every recorded release, in the order first seen, bad when any host marks it bad;
+    - ``current``: the live release of the first host that has one (the canary's; the fleet
+      preflight makes every host roll back to the same release);
+    - ``rollbacks``: the ledgers' rollback events. A fleet rollback writes one event per host with
+      the same note (its run id and reason), so events are counted once per release, previous
+      release and note (or time, without a note). The ledger does not record whether a rollback
+      was automatic, so every recorded rollback counts against the limit.
+    """
+    if not isinstance(ledgers, (list, tuple)):
+        raise DecisionError("ledgers: expected a list of release ledgers (release_info results), got %r"
+                            % (ledgers,))
+    releases, order, current, rollbacks, seen = {}, [], None, [], set()
+    for i, ledger in enumerate(ledgers):
+        where = "ledgers[%d]" % i
+        if not isinstance(ledger, dict) or not isinstance(ledger.get("releases", []), list) \
+                or not isinstance(ledger.get("events", []), list):
+            raise DecisionError("%s: expected a ledger with lists 'releases' and 'events', got %r" % (where, ledger))
+        for j, entry in enumerate(ledger.get("releases", [])):
+            if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+                raise DecisionError("%s.releases[%d]: expected {id: <str>, bad: <bool>, ...}, got %r"
+                                    % (where, j, entry))
+            if entry["id"] not in releases:
+                order.append(entry["id"])
+                releases[entry["id"]] = False
+            releases[entry["id"]] = releases[entry["id"]] or entry.get("bad") is True
+        for j, event in enumerate(ledger.get("events", [])):
+            if not isinstance(event, dict) or any(key not in event for key in ("time", "action", "release")):
+                raise DecisionError("%s.events[%d]: expected {time, action, release, previous, ...}, got %r"
+                                    % (where, j, event))
+            if event["action"] != "rollback":
+                continue
+            key = (event.get("release"), event.get("previous"), event.get("note") or event.get("time"))
+            if key not in seen:
+                seen.add(key)
+                rollbacks.append({"time": _unix_time(event["time"], "%s.events[%d].time" % (where, j)),
+                                  "automatic": True})
+        live = ledger["current"] if "current" in ledger else current_from_ledger({"events": ledger.get("events", [])})
+        if current is None and isinstance(live, str):
+            current = live
+    return {"releases": [{"id": rid, "bad": releases[rid]} for rid in order], "current": current,
+            "rollbacks": rollbacks}
 
 
 # --- the decision ------------------------------------------------------------------------------

@@ -19,20 +19,16 @@ the test fails, it does not skip.
 import http.server
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
-import time
-import urllib.parse
 import urllib.request
 
 import pytest
 
+from _prometheus import free_port, held, running_prometheus, wait_for
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-PROMETHEUS = "/usr/bin/prometheus"
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 ERROR_RATE = "100 * sum(rate(app_errors_total[5s])) / sum(rate(app_requests_total[5s]))"
 WINDOW_S = 6
@@ -59,12 +55,6 @@ triggers:
     severity: critical
     level: code
 """ % {"window": WINDOW_S}
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class App:
@@ -133,53 +123,13 @@ def app():
 
 @pytest.fixture(scope="module")
 def prometheus(app):
-    if not os.access(PROMETHEUS, os.X_OK):
-        pytest.fail("%s is missing: install Debian's Prometheus with "
-                    "'apt-get install -y --no-install-recommends prometheus'" % PROMETHEUS)
-    workdir = tempfile.mkdtemp(prefix="rewind-prometheus-")
-    config = os.path.join(workdir, "prometheus.yml")
-    with open(config, "w") as handle:
-        handle.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                     "scrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['%s']\n"
-                     % app.url.split("//")[1])
-    url = "http://127.0.0.1:%d" % _free_port()
-    with open(os.path.join(workdir, "prometheus.log"), "w") as log:
-        proc = subprocess.Popen([PROMETHEUS, "--config.file=" + config, "--storage.tsdb.path=" + workdir + "/data",
-                                 "--web.listen-address=" + url.split("//")[1], "--log.level=warn"],
-                                stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_for(lambda: urllib.request.urlopen(url + "/-/ready", timeout=1).status == 200, 30, "Prometheus ready")
+    with running_prometheus(app.url.split("//")[1]) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _wait_for(condition, timeout, what):
-    deadline = time.time() + timeout
-    while True:
-        try:
-            if condition():
-                return
-        except OSError:
-            pass
-        if time.time() > deadline:
-            raise AssertionError("timed out after %ds waiting for %s" % (timeout, what))
-        time.sleep(0.5)
-
-
-def _instant(prometheus, query):
-    """Prometheus' own answer to an instant query, as a float (None without data)."""
-    url = "%s/api/v1/query?%s" % (prometheus, urllib.parse.urlencode({"query": query}))
-    result = json.load(urllib.request.urlopen(url, timeout=5))["data"]["result"]
-    return float(result[0]["value"][1]) if result else None
 
 
 def _held(prometheus, comparison):
     """Has the error rate met comparison (e.g. '> 10') at every second of the last window + 2 s?"""
-    value = _instant(prometheus, "count_over_time(((%s) %s)[%ds:1s])" % (ERROR_RATE, comparison, WINDOW_S + 2))
-    return value is not None and value >= WINDOW_S + 2
+    return held(prometheus, ERROR_RATE, comparison, WINDOW_S + 2)
 
 
 def _decide(prometheus, app, tmp_path):
@@ -218,7 +168,7 @@ def _trigger(decision, trigger_id):
 
 
 def test_healthy_traffic_does_not_roll_back(prometheus, app, tmp_path):
-    _wait_for(lambda: _held(prometheus, "< 10"), 60, "%ds of healthy data in Prometheus" % (WINDOW_S + 2))
+    wait_for(lambda: _held(prometheus, "< 10"), 60, "%ds of healthy data in Prometheus" % (WINDOW_S + 2))
     proc, decision = _decide(prometheus, app, tmp_path)
     assert (decision["decision"], decision["rollback"], decision["level"]) == ("monitor", False, None)
     assert _trigger(decision, "error_rate")["state"] == "clear"
@@ -231,7 +181,7 @@ def test_healthy_traffic_does_not_roll_back(prometheus, app, tmp_path):
 def test_errors_roll_back_at_level_code(prometheus, app, tmp_path):
     app.failing = True
     try:
-        _wait_for(lambda: _held(prometheus, "> 10"), 60, "%ds of errors in Prometheus" % (WINDOW_S + 2))
+        wait_for(lambda: _held(prometheus, "> 10"), 60, "%ds of errors in Prometheus" % (WINDOW_S + 2))
         proc, decision = _decide(prometheus, app, tmp_path)
     finally:
         app.failing = False
@@ -246,7 +196,7 @@ def test_errors_roll_back_at_level_code(prometheus, app, tmp_path):
 
 
 def test_an_unreachable_prometheus_fails_clearly():
-    url = "http://127.0.0.1:%d" % _free_port()
+    url = "http://127.0.0.1:%d" % free_port()
     proc = _playbook({"rewind_prometheus_url": url, "rewind_prometheus_queries": {"error_rate_pct": ERROR_RATE}})
     assert proc.returncode == 2
     assert "cannot reach Prometheus at %s for error_rate_pct" % url in proc.stdout

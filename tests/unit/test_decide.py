@@ -309,6 +309,100 @@ def test_a_history_without_current_or_target_says_what_it_could_not_check():
     assert any(r.startswith("Loop guard could not find the target release") for r in result["reasons"])
 
 
+# --- the loop guard's history from the release ledgers (rollback.yml -e level=auto) ----------------------
+
+def _ledger(*steps):
+    """A ledger written by the _releases functions: ("record", id) and ("rollback", from, to, note)."""
+    import datetime
+    from ansible_collections.rewind.rollback.plugins.module_utils import _releases as rel
+    ledger = rel.empty_ledger()
+    for when, step in enumerate(steps):
+        at = datetime.datetime.fromtimestamp(NOW - 3000 + 60 * when, datetime.timezone.utc)
+        if step[0] == "record":
+            ledger, _ = rel.record(ledger, {"id": step[1], "revision": "rev-" + step[1]}, now=at)
+        else:
+            ledger, _ = rel.rollback(ledger, step[1], step[2], now=at, note=step[3])
+    return ledger
+
+
+def _info(ledger):
+    """What release_info returns for a ledger (deployed in place: current from the ledger)."""
+    from ansible_collections.rewind.rollback.plugins.module_utils._releases import current_from_ledger
+    return {"releases": ledger["releases"], "events": ledger["events"], "current": current_from_ledger(ledger),
+            "item": "wp1", "changed": False}
+
+
+def test_history_from_a_fresh_deployment_allows_the_rollback():
+    history = dec.history_from_ledgers([_info(_ledger(("record", "r1"), ("record", "r2")))])
+    assert history == {"releases": [{"id": "r1", "bad": False}, {"id": "r2", "bad": False}], "current": "r2",
+                       "rollbacks": []}
+    result = decide("generic", FIRING, history=history)
+    assert (result["rollback"], result["blocked_by"]) == (True, [])
+    assert not any(r.startswith("Loop guard") for r in result["reasons"])
+
+
+def test_history_after_an_automatic_rollback_blocks_the_next_one():
+    ledger = _ledger(("record", "r1"), ("record", "r2"), ("rollback", "r2", "r1", "run-a: auto"))
+    history = dec.history_from_ledgers([_info(ledger)])
+    assert history["current"] == "r1" and history["releases"][1] == {"id": "r2", "bad": True}
+    assert history["rollbacks"] == [{"time": NOW - 3000 + 120, "automatic": True}]
+    result = decide("generic", FIRING, history=history)
+    assert result["rollback"] is False
+    assert result["blocked_by"] == ["No release before r1 that is not marked bad: nowhere to roll back to "
+                                    "automatically."]
+
+
+def test_history_counts_rollbacks_in_the_window_against_the_limit():
+    ledger = _ledger(("record", "r1"), ("record", "r2"), ("rollback", "r2", "r1", "run-a"), ("record", "r3"),
+                     ("rollback", "r3", "r1", "run-b"), ("record", "r4"))
+    result = decide("generic", FIRING, history=dec.history_from_ledgers([_info(ledger)]))
+    assert result["blocked_by"] == ["2 automatic rollbacks in the last 1h (limit 2): a person decides the next one."]
+    blocked, _ = dec.loop_guard(POLICIES["generic"]["loop_guard"],
+                                dec.check_history(dec.history_from_ledgers([_info(ledger)])), NOW + 3600)
+    assert blocked == [], "rollbacks older than the window no longer count"
+
+
+def test_a_fleet_history_is_as_strict_as_its_strictest_host():
+    rolled = _ledger(("record", "r1"), ("record", "r2"), ("rollback", "r2", "r1", "run-a: auto"))
+    fresh = _ledger(("record", "r1"), ("record", "r2"))
+    both = dec.history_from_ledgers([_info(fresh), _info(rolled), _info(rolled)])
+    assert both["releases"] == [{"id": "r1", "bad": False}, {"id": "r2", "bad": True}]
+    assert both["current"] == "r2", "the first host's current release"
+    assert len(both["rollbacks"]) == 1, "one fleet rollback writes one event per host: counted once"
+    other_run = _ledger(("record", "r1"), ("record", "r2"), ("rollback", "r2", "r1", "run-b: auto"))
+    assert len(dec.history_from_ledgers([_info(rolled), _info(other_run)])["rollbacks"]) == 2
+
+
+def test_history_from_ledger_files_and_skipped_hosts():
+    ledger = _ledger(("record", "r1"), ("record", "r2"))
+    assert dec.history_from_ledgers([ledger])["current"] == "r2", "a ledger file: current from its events"
+    assert dec.history_from_ledgers([{"skipped": True, "item": "wp2"}]) == {"releases": [], "current": None,
+                                                                            "rollbacks": []}
+
+
+@pytest.mark.parametrize("ledgers, match", [
+    ({"releases": []}, r"ledgers: expected a list of release ledgers"),
+    (["r1"], r"ledgers\[0\]: expected a ledger with lists 'releases' and 'events'"),
+    ([{"releases": [{"bad": True}]}], r"ledgers\[0\].releases\[0\]: expected \{id: <str>"),
+    ([{"events": [{"action": "rollback"}]}], r"ledgers\[0\].events\[0\]: expected \{time, action, release"),
+    ([{"events": [{"time": "later", "action": "rollback", "release": "r1"}]}],
+     r"ledgers\[0\].events\[0\].time: expected a unix time or an ISO-8601 time, got 'later'"),
+])
+def test_history_from_bad_ledgers(ledgers, match):
+    with pytest.raises(dec.DecisionError, match=match):
+        dec.history_from_ledgers(ledgers)
+
+
+def test_the_loop_guard_history_filter():
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.rewind.rollback.plugins.filter.loop_guard_history import loop_guard_history
+    info = _info(_ledger(("record", "r1"), ("record", "r2")))
+    assert loop_guard_history({"results": [info], "changed": False}) == dec.history_from_ledgers([info])
+    assert loop_guard_history([info])["current"] == "r2"
+    with pytest.raises(AnsibleFilterError, match="REWIND-E-INPUT: ledgers: expected a list"):
+        loop_guard_history("releases.json")
+
+
 # --- bad input names the value and the accepted ones ------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs, match", [
