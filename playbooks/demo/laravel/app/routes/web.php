@@ -1,0 +1,7 @@
+<?php
+
+use App\Http\Controllers\HomeController;
+use Illuminate\Support\Facades\Route;
+
+Route::get('/', [HomeController::class, 'home']);
+Route::get('/login', [HomeController::class, 'login']);

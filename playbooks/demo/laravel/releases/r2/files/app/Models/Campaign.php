@@ -1,0 +1,15 @@
+<?php
+
+namespace App\Models;
+
+use Illuminate\Database\Eloquent\Model;
+
+class Campaign extends Model
+{
+    protected $fillable = ['name', 'status', 'notes', 'campaign_type'];
+
+    public function steps()
+    {
+        return $this->hasMany(HybridCampaignStep::class)->orderBy('position');
+    }
+}
