@@ -369,7 +369,7 @@ def test_decide_prints_the_decision(runs):
 
 
 # -- exit statuses: one per documented case ---------------------------------------------------------
-@pytest.mark.parametrize("scenario, code, tag", [
+EXIT_CASES = [
     ("ok", Exit.OK, None),
     ("crash", Exit.FAILURE, None),
     ("input", Exit.BAD_INPUT, "REWIND-E-INPUT"),
@@ -379,7 +379,14 @@ def test_decide_prints_the_decision(runs):
     ("backup", Exit.BACKUP, "REWIND-E-BACKUP"),
     ("backups_verify", Exit.BACKUP, None),
     ("interrupted", Exit.INTERRUPTED, None),
-])
+]
+
+
+def test_every_documented_exit_status_has_a_scenario():
+    assert {code for _, code, _ in EXIT_CASES} == set(Exit)
+
+
+@pytest.mark.parametrize("scenario, code, tag", EXIT_CASES)
 def test_exit_status(runs, scenario, code, tag):
     run = runs[scenario]
     assert run.problem is None and run.code == code, run
