@@ -19,9 +19,14 @@ description:
     Consecutive tasks of one phase on a host make one entry. A task outside such a phase file
     (in a playbook, a handler, or a role's C(main.yml)) is counted under its play's name.
     Include and meta tasks, which do no work, are not counted.
+  - The phase boundary of the common role (C(roles/common/tasks/phase.yml), imported between the
+    phases with C(rewind_phase) set) is counted in the phase it opens; the last one (C(done)) in
+    the phase it closes.
   - Keeps each host's C(rewind_*) facts as they are set (C(rewind_plan), C(rewind_result),
     C(rewind_decision), C(rewind_incident)), the items that tasks report as C(restored), the first
-    failure per host, and what the M(rewind.rollback.notify) tasks delivered or failed to deliver.
+    failure per host, and what the M(rewind.rollback.notify) tasks delivered or failed to deliver
+    (a notify task that itself failed, for example on its task timeout, is recorded as undelivered
+    on every channel).
   - "Computes the metrics the rollback plans track. Time to detect: from the incident's C(started_at) to
     its C(detected_at), else to its first fired trigger. Time to decide: from detection to the incident's
     C(decided_at), else to the end of a C(decide) phase, else to the start of the run. Time to roll back:
@@ -71,6 +76,8 @@ _SKIP_ACTIONS = frozenset(C._ACTION_ALL_INCLUDES) | frozenset(C._ACTION_ALL_INCL
 # The run's inputs, as the rollback playbooks name them.
 _INPUT_VARS = ("level", "tier", "reason", "rewind_reason", "rewind_backup_id", "emergency", "rewind_run_id",
                "rewind_undo_run_id")
+_BOUNDARY = ("common", "phase")  # roles/common/tasks/phase.yml: the journal's phase boundary
+_NOTIFY_ACTIONS = frozenset(("rewind.rollback.notify", "notify"))
 
 
 def phase_of(task_path, play_name):
@@ -80,6 +87,13 @@ def phase_of(task_path, play_name):
         if path.parent.name == "tasks" and path.stem != "main":
             return path.stem
     return play_name or "play"
+
+
+def _is_boundary(task_path):
+    if not task_path:
+        return False
+    path = PurePath(task_path.rsplit(":", 1)[0])
+    return (path.parent.parent.name, path.stem) == _BOUNDARY and path.parent.name == "tasks"
 
 
 def iso(epoch):
@@ -206,6 +220,7 @@ class CallbackModule(CallbackBase):
             "incident": None,
             "hosts": {},
             "phases": [],
+            "plays": [],
             "notifications": [],
             "metrics": {},
         }
@@ -245,6 +260,13 @@ class CallbackModule(CallbackBase):
         phase = phase_of(task.get_path(), self._play)
         host = self._host(name)
         phases = host["phases"]
+        if _is_boundary(task.get_path()):
+            # Bookkeeping of the phase it opens (or, for `done`, closes): not a phase of its own.
+            opens = task.get_vars().get("rewind_phase")
+            if isinstance(opens, str) and opens and "{" not in opens and opens != "done":
+                phase = opens
+            elif phases:
+                phase = phases[-1]["phase"]
         if not phases or phases[-1]["phase"] != phase:
             phases.append({"phase": phase, "start": iso(when), "start_s": when, "end": None, "end_s": None,
                            "duration_s": None, "tasks": 0, "changed": 0, "skipped": 0, "failed": 0,
@@ -323,6 +345,16 @@ class CallbackModule(CallbackBase):
                              else "skipped" if segment["skipped"] == segment["tasks"] else "ok")
         if not res.get("censored"):
             self._capture(host, phase, res)
+        if status == "failed" and task.action in _NOTIFY_ACTIONS and "undelivered" not in res:
+            # The notify module never fails on a channel; this is its task failing around it (the
+            # task timeout, a bad argument). Kept as a notification that reached no channel.
+            template = task.args.get("template")
+            if not isinstance(template, str) or "{" in template:  # as roles/common/tasks/notify.yml passes it
+                template = task.get_vars().get("rewind_notify_template")
+            self._doc["notifications"].append({
+                "template": template if isinstance(template, str) and "{" not in template else "unknown",
+                "delivered": [], "undelivered": [{"channel": "all", "error": failure_message(res),
+                                                  "attempts": None}], "at": iso(now)})
         if failed:
             self._aggregate_phases()
             self._flush()
@@ -334,6 +366,8 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_play_start(self, play):
         self._play = play.get_name().strip()
+        if self._play not in self._doc["plays"]:
+            self._doc["plays"].append(self._play)  # a phase named so is a playbook's own tasks
         if self._doc["inputs"]:
             return
         extra = play.get_variable_manager().extra_vars

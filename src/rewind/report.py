@@ -62,6 +62,13 @@ def snapshots(timeline):
     return found
 
 
+def _fleet(timeline, plans):
+    """The hosts rolled back: those that planned, not the controller (localhost) a playbook's first
+    play runs on to name the run; every host of the timeline when none planned (decide, a failed start)."""
+    hosts = list((timeline.get("hosts") or {}).keys())
+    return [h for h in hosts if h in plans] or hosts
+
+
 def _restored(timeline, results):
     """{host: [items]} from rewind_result.restored, else from the tasks that reported ``restored``."""
     restored = {}
@@ -104,7 +111,11 @@ def collect(run_dir):
         events.append((metrics["decided_at"], "Rollback decided (%s)" % metrics.get("decided_by"), incident.get("lead", "-")))
     events.append((timeline.get("started_at") or result.get("started_at"), "Rollback initiated (%s)" % result.get("command", "run"),
                    incident.get("lead") or result.get("operator") or "-"))
-    for phase in timeline.get("phases") or []:
+    # The story of the run is its phases; a playbook's own tasks between them (counted under the
+    # play's name) are in the per-host table only, unless the run had no phase at all.
+    phases = timeline.get("phases") or []
+    story = [p for p in phases if p["phase"] not in set(timeline.get("plays") or [])] or phases
+    for phase in story:
         events.append((phase["start"], "Phase %s on %s: %s, %s" % (
             phase["phase"], ", ".join(phase["hosts"]), phase["status"], duration(phase.get("duration_s"))), "rewind"))
     if failure:
@@ -131,7 +142,7 @@ def collect(run_dir):
         "status": "completed" if code == Exit.OK else "failed",
         "level": "%d (%s)" % (level["number"], level["name"]) if level else inputs.get("level", "-"),
         "tiers": sorted({str(p.get("tier")) for p in plans.values() if isinstance(p, dict) and p.get("tier")}),
-        "hosts": list((timeline.get("hosts") or {}).keys()),
+        "hosts": _fleet(timeline, plans),
         "reason": inputs.get("rewind_reason") or inputs.get("reason") or incident.get("reason") or "-",
         "root_cause": incident.get("root_cause") or "to be determined",
         "impact": incident.get("impact") or "not recorded",
@@ -143,7 +154,8 @@ def collect(run_dir):
         "level_number": level["number"] if level else None,
         "events": sorted(events, key=lambda e: epoch(e[0]) or 0.0),
         "host_phases": {h: r.get("phases") or [] for h, r in (timeline.get("hosts") or {}).items()},
-        "phases": timeline.get("phases") or [],
+        "phases": phases,
+        "story": story,
         "target_release": next((p.get("target_release") for p in plans.values()
                                 if isinstance(p, dict) and p.get("target_release")), None),
         "snapshots": snapshots(timeline),
@@ -215,7 +227,7 @@ def _sections(data):
                if data["snapshots"] else "unknown: no snapshot was recorded")]
     sections.append(("Impact", "fields", impact))
     actions = ["%s on %s (%s)" % (p["phase"], ", ".join(p["hosts"]), duration(p.get("duration_s")))
-               for p in data["phases"] if p["status"] != "skipped"]
+               for p in data["story"] if p["status"] != "skipped"]
     if data["target_release"]:
         actions.insert(0, "Rolled back to release %s" % data["target_release"])
     sections.append(("Actions taken", "list", actions or ["none recorded"]))

@@ -7,7 +7,7 @@
     runs/<run_id>/
       runner/                 ansible-runner's private_data_dir
         env/                  extravars, envvars, cmdline (never secrets: those come from files or vault)
-        inventory -> …        a link to the inventory used
+        inventory -> …        a link to the inventory used (the playbook reads it at its own path)
         artifacts/<run_id>/   job_events/, stdout, rc, status, command (secret-looking env values masked)
       timeline.json           written live by the rewind.rollback.timeline callback
       result.json             what the CLI decided: status, exit code, first failure, facts
@@ -171,11 +171,47 @@ class _Events:
         return (tagged or self.failures or [None])[0]
 
 
-class _Interrupt:
-    """Ctrl-C asks ansible-runner to cancel the run (it stops the playbook) instead of dying mid-write."""
+def _processes():
+    """``{pid: (ppid, start time)}`` of every process, from /proc (empty where there is none)."""
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        table[int(stat.parent.name)] = (int(fields[1]), fields[19])
+    return table
 
-    def __init__(self):
+
+def _descendants(pid):
+    """``{pid: start time}`` of every process under ``pid``."""
+    table, found, todo = _processes(), {}, [pid]
+    children = {}
+    for child, (parent, _) in table.items():
+        children.setdefault(parent, []).append(child)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found[child] = table[child][1]
+            todo.append(child)
+    return found
+
+
+class _Interrupt:
+    """Ctrl-C stops the playbook the way Ansible's own Ctrl-C does, then makes sure nothing of it runs on.
+
+    ansible-runner cancels a run by killing ansible-playbook's process group, but Ansible's workers each
+    run in a session of their own (so that a terminal's Ctrl-C reaches only the main process): they and
+    the task they run (a restore, a copy) would carry on with no controller. So the main process first
+    gets SIGINT, which it forwards to every worker and each worker to its task's process group; after
+    ``grace`` seconds ansible-runner kills what is left of the group, and ``reap`` kills every process
+    that was under rewind when the interrupt came and still runs.
+    """
+
+    def __init__(self, grace=10.0):
         self.requested = False
+        self.grace = grace
+        self._asked = None
+        self._tree = {}
         self._previous = None
 
     def __enter__(self):
@@ -189,11 +225,41 @@ class _Interrupt:
         self.requested = True
 
     def __call__(self):
-        return self.requested
+        """ansible-runner's cancel callback, polled while the playbook runs: True cancels the run."""
+        if not self.requested:
+            return False
+        if self._asked is None:
+            self._asked = time.monotonic()
+            self._tree = _descendants(os.getpid())
+            table = _processes()
+            for pid in self._tree:
+                if table.get(pid, (None,))[0] == os.getpid():  # ansible-playbook itself
+                    _signal(pid, signal.SIGINT)
+            return False
+        return time.monotonic() - self._asked > self.grace
+
+    def reap(self):
+        """Kill what still runs of the processes (and their process groups) found at the interrupt."""
+        table = _processes()
+        for pid, started in self._tree.items():
+            if table.get(pid, (None, None))[1] == started:  # the same process, not a reused id
+                try:
+                    if os.getpgid(pid) == pid:  # a worker: its own session and group, the task's too
+                        os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                _signal(pid, signal.SIGKILL)
 
     def __exit__(self, *exc):
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+
+
+def _signal(pid, signum):
+    try:
+        os.kill(pid, signum)
+    except OSError:
+        pass
 
 
 def _scrub_artifacts(artifact_dir):
@@ -230,6 +296,11 @@ def _environment(job):
         "ANSIBLE_CALLBACKS_ENABLED": ",".join(enabled),
         "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([str(collections_dir())] + configured_paths()),
     }
+    # The project's own ansible.cfg (roles_path, forks …) governs its playbooks, as in AWX, even when
+    # the shell exports ANSIBLE_CONFIG for another checkout or project.
+    config = Path(job.project_dir) / "ansible.cfg"
+    if config.is_file():
+        env["ANSIBLE_CONFIG"] = str(config)
     # The ansible-playbook of the Python running rewind, before any other on PATH.
     bindir = os.path.dirname(sys.executable)
     if os.path.exists(os.path.join(bindir, "ansible-playbook")):
@@ -254,6 +325,9 @@ def execute(job, progress=None):
         job.extravars["rewind_run_id"] = job.run_id
     kwargs = dict(
         private_data_dir=str(private),
+        # The inventory at its own path, not through the link: Ansible reads the group_vars/ and
+        # host_vars/ next to an inventory file, and those are not next to the link.
+        inventory=str(job.inventory.resolve()),
         ident=job.run_id,
         project_dir=str(job.project_dir),
         envvars=_environment(job),
@@ -261,6 +335,8 @@ def execute(job, progress=None):
         cmdline=shlex.join(cmdline) if cmdline else None,
         quiet=True,
         verbosity=job.verbosity or None,
+        # How often ansible-runner asks whether the run is cancelled: a Ctrl-C acts within a second.
+        settings={"pexpect_timeout": 1},
     )
     if job.playbook:
         kwargs["playbook"] = str(job.project_dir / job.playbook)
@@ -273,6 +349,8 @@ def execute(job, progress=None):
         progress.start(job)
     with _Interrupt() as interrupt:
         runner = ansible_runner.run(event_handler=events, cancel_callback=interrupt, **kwargs)
+        if interrupt.requested:
+            interrupt.reap()
     ended = time.time()
     if progress is not None:
         progress.finish()
@@ -281,13 +359,15 @@ def execute(job, progress=None):
     failure = events.first_failure()
     if failure is None and runner.rc != 0:
         failure = _error_from_stdout(private / "artifacts" / job.run_id / "stdout")
-    if interrupt.requested or runner.status == "canceled":
-        code = Exit.INTERRUPTED
+    status = runner.status
+    if interrupt.requested or status == "canceled":
+        # Also when ansible-playbook ended on the SIGINT before ansible-runner cancelled it.
+        code, status = Exit.INTERRUPTED, "canceled"
     elif runner.rc == 0 and runner.status == "successful":
         code = Exit.OK
     else:
         code = for_tag(failure["tag"]) if failure else Exit.FAILURE
-    outcome = Outcome(job=job, status=runner.status, rc=runner.rc, exit=code, failure=failure,
+    outcome = Outcome(job=job, status=status, rc=runner.rc, exit=code, failure=failure,
                       failures=events.failures, results=events.results, started_at=_iso(started),
                       ended_at=_iso(ended), duration_s=round(ended - started, 3))
     outcome.save()

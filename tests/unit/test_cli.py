@@ -3,8 +3,12 @@
 """The rewind CLI end to end: real ansible-runner runs of the fixture playbooks (tests/unit/fixtures/cli,
 two local hosts, the rollback phases as role task files), with a real webhook receiver and SMTP server.
 
-Every scenario is started at once, as separate `rewind` processes, so the suite stays fast; each test
-then checks one of them: the run folder and its content, the exit status of each documented case.
+Each scenario is one `rewind` process, run one at a time (the CI machine has two cores, shared), each
+with its own run folder and a per-run timeout that stops it rather than hang the suite; each test then
+checks one of them: the run folder and its content, the exit status of each documented case. No test
+depends on another's order: the scenarios all run in the module fixture, before any test looks. The
+interrupted scenario waits in its stop phase until the test sees that phase running on both hosts in
+timeline.json, and only then gets its Ctrl-C: there is no time window to miss.
 """
 
 import datetime
@@ -32,6 +36,9 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 ROLLBACK_PHASES = ["validate", "plan", "maintenance_on", "snapshot", "stop", "restore", "permissions",
                    "restart", "verify", "maintenance_off"]
 SECRET = "s3cr3t-token-value"
+# A safety net against a hung run, never a pass/fail criterion: a scenario takes 1-3 s alone on a quiet
+# machine, ~10 s with both cores busy.
+RUN_TIMEOUT = 180
 
 
 def _rewind():
@@ -43,22 +50,70 @@ def _ago(minutes):
     return (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=minutes)).isoformat()
 
 
+def _env():
+    # This checkout's rewind, whichever checkout the venv's editable install points at. ANSIBLE_CONFIG
+    # stays as the caller exported it (scripts/test exports the collection's): the CLI must use the
+    # project's own ansible.cfg regardless.
+    return dict(os.environ, NO_COLOR="1", PYTHONPATH=os.pathsep.join(
+        [str(SRC)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+
+
+def _descendants(pid):
+    """The ids of every process under ``pid`` (children first found through /proc)."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 class Run:
+    """One `rewind` process with its own runs folder; ``wait`` never blocks longer than RUN_TIMEOUT."""
+
     def __init__(self, name, args, runs_dir):
         self.name, self.args, self.runs_dir = name, args, runs_dir
+        self.code = self.out = self.err = None
+        self.problem = None  # why the run did not end by itself (timeout), for the failing test to say
         self.proc = subprocess.Popen(
             _rewind() + args + ["--project-dir", str(FIXTURE), "--runs-dir", str(runs_dir)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            # this checkout's rewind, whichever checkout the venv's editable install points at
-            env=dict(os.environ, NO_COLOR="1", PYTHONPATH=os.pathsep.join(
-                [str(SRC)] + [p for p in [os.environ.get("PYTHONPATH")] if p])))
-        self.code = self.out = self.err = None
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), start_new_session=True)
+        self.deadline = time.monotonic() + RUN_TIMEOUT
 
-    def wait(self, timeout=120):
+    def wait(self):
         if self.code is None:
-            self.out, self.err = self.proc.communicate(timeout=timeout)
+            try:
+                self.out, self.err = self.proc.communicate(timeout=max(1, self.deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.problem = "no exit within %d s: interrupted, then killed" % RUN_TIMEOUT
+                self._stop()
             self.code = self.proc.returncode
         return self
+
+    def _stop(self):
+        """Ctrl-C first (rewind cancels ansible-playbook, which runs in its own pty session), then kill
+        rewind and every process under it, that session's included."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.out, self.err = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            for pid in [self.proc.pid] + _descendants(self.proc.pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.out, self.err = self.proc.communicate()
+
+    def __repr__(self):
+        return "<rewind %s: exit %s%s>\nstderr (end):\n%s" % (
+            " ".join(self.args), self.code, ", %s" % self.problem if self.problem else "", (self.err or "")[-3000:])
 
     @property
     def run_dir(self):
@@ -115,25 +170,28 @@ def _runs(tmp, servers):
         "crash": ["run", "--level", "full", "-e", "demo_fail=crash"],
         "decide": ["decide", "--incident", str(incident), "--json"],
         "no_rollback": ["decide", "--incident", str(quiet)],
-        "interrupted": ["run", "--level", "full", "-e", "demo_sleep=60", "--no-progress"],
+        # waits in its stop phase until interrupted (an hour: only the interrupt can end it in time)
+        "interrupted": ["run", "--level", "full", "-e", "demo_sleep=3600", "--no-progress"],
         "backups_list": ["backups", "list", "--root", str(backups), "--limit", "web1", "--json"],
         "backups_verify": ["backups", "verify", "--root", str(backups), "--limit", "web1"],
     }
-    # All at once, but the one to interrupt alone afterwards: with a dozen runs starting on two
-    # cores it could take longer than any fixed wait to reach its stop phase.
-    interrupted = scenarios.pop("interrupted")
-    started = {name: Run(name, args, tmp / name) for name, args in scenarios.items()}
-    done = {name: run.wait() for name, run in started.items()}
-    started["interrupted"] = Run("interrupted", interrupted, tmp / "interrupted")
-    _interrupt_during_stop(started["interrupted"])
-    done["interrupted"] = started["interrupted"].wait()
+
+    done = {}
+    for name, args in scenarios.items():  # one at a time: no run competes with another for the CPU
+        run = Run(name, args, tmp / name)
+        if name == "interrupted":
+            _interrupt_during_stop(run)
+        done[name] = run.wait()
     yield done | {"tmp": tmp}
 
 
-def _interrupt_during_stop(run, timeout=300):
-    """Ctrl-C once the stop phase (sleeping 60 s) is running on both hosts."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _interrupt_during_stop(run):
+    """Ctrl-C once the stop phase's wait is running on both hosts, as the timeline callback records it.
+
+    No time window: the wait lasts an hour. If the run exits before, or the deadline of the run passes,
+    the scenario's test fails with the run's own output.
+    """
+    while run.proc.poll() is None and time.monotonic() < run.deadline:
         try:
             hosts = run.json("timeline.json")["hosts"]
             if len(hosts) == 2 and all(h["phases"] and h["phases"][-1]["phase"] == "stop" for h in hosts.values()):
@@ -142,7 +200,7 @@ def _interrupt_during_stop(run, timeout=300):
         except (AssertionError, OSError, ValueError, KeyError):
             pass
         time.sleep(0.1)
-    raise AssertionError("the interrupted scenario never reached the stop phase")
+    run.problem = "never reached the stop phase on both hosts"
 
 
 def _segments(timeline, host):
@@ -156,7 +214,7 @@ def _epoch(value):
 # -- the successful run: the run folder and what it says --------------------------------------------
 def test_run_writes_the_run_folder(runs):
     run = runs["ok"]
-    assert run.code == 0, run.err
+    assert run.code == 0, run
     folder = run.run_dir
     for name in ("timeline.json", "result.json", "report.md", "report.html", "timeline.svg",
                  "messages/initiated.txt", "messages/completed.txt", "messages/customer.txt",
@@ -273,7 +331,7 @@ def test_messages_rendered_and_sent(runs, servers):
 
 def test_failed_notifications_never_fail_the_rollback_and_are_reported(runs):
     run = runs["notify_down"]
-    assert run.code == 0, run.err
+    assert run.code == 0, run
     timeline = run.json("timeline.json")
     assert timeline["status"] == "ok"
     assert all(_segments(timeline, h)[-1]["phase"] in ("maintenance_off", "notify") for h in ("web1", "db1"))
@@ -292,7 +350,7 @@ def test_failed_notifications_never_fail_the_rollback_and_are_reported(runs):
 
 def test_plan_is_a_dry_run_that_prints_the_plan(runs):
     run = runs["plan"]
-    assert run.code == 0, run.err
+    assert run.code == 0, run
     result = json.loads(run.out)
     assert result["check_mode"] is True and result["exit_code"] == 0 and result["command"] == "plan"
     assert set(result["facts"]["rewind_plan"]) == {"web1", "db1"}
@@ -305,13 +363,13 @@ def test_plan_is_a_dry_run_that_prints_the_plan(runs):
 
 def test_decide_prints_the_decision(runs):
     run = runs["decide"]
-    assert run.code == 0, run.err
+    assert run.code == 0, run
     decision = json.loads(run.out)["facts"]["rewind_decision"]["web1"]
     assert decision["rollback"] is True and decision["fired"] == ["error_rate_over_5pct"]
 
 
 # -- exit statuses: one per documented case ---------------------------------------------------------
-@pytest.mark.parametrize("scenario, code, tag", [
+EXIT_CASES = [
     ("ok", Exit.OK, None),
     ("crash", Exit.FAILURE, None),
     ("input", Exit.BAD_INPUT, "REWIND-E-INPUT"),
@@ -321,10 +379,17 @@ def test_decide_prints_the_decision(runs):
     ("backup", Exit.BACKUP, "REWIND-E-BACKUP"),
     ("backups_verify", Exit.BACKUP, None),
     ("interrupted", Exit.INTERRUPTED, None),
-])
+]
+
+
+def test_every_documented_exit_status_has_a_scenario():
+    assert {code for _, code, _ in EXIT_CASES} == set(Exit)
+
+
+@pytest.mark.parametrize("scenario, code, tag", EXIT_CASES)
 def test_exit_status(runs, scenario, code, tag):
     run = runs[scenario]
-    assert run.code == code, (run.code, run.err[-2000:])
+    assert run.problem is None and run.code == code, run
     result = run.json("result.json")
     assert result["exit_code"] == code and result["exit_name"] == code.name
     if tag:
@@ -364,11 +429,31 @@ def test_failures_before_the_switch_change_nothing(runs):
 
 def test_interrupt_stops_the_run_and_keeps_the_folder(runs):
     run = runs["interrupted"]
+    assert run.problem is None, run
     result = run.json("result.json")
-    assert result["status"] == "canceled" and result["duration_s"] < 45
+    assert result["status"] == "canceled", run
     timeline = run.json("timeline.json")
-    assert _segments(timeline, "web1")[-1]["phase"] == "stop"
+    for host in ("web1", "db1"):
+        # stopped inside the hour-long wait: the stop phase never ended and nothing after it ran
+        last = _segments(timeline, host)[-1]
+        assert last["phase"] == "stop" and last["status"] != "ok", (host, last)
     assert (run.run_dir / "report.md").is_file()
+    # Nothing of the run carries on: not ansible-playbook, not its workers (each in a session of its
+    # own, which ansible-runner's cancel alone leaves running), not the task they ran.
+    assert _processes_of(run.run_dir) == []
+
+
+def _processes_of(run_dir):
+    """The command lines of the processes running with ``REWIND_RUN_DIR=run_dir`` (the run's processes)."""
+    marker = b"\0REWIND_RUN_DIR=%s\0" % str(run_dir).encode()
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker in b"\0" + environ.read_bytes():
+                found.append((environ.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            pass
+    return found
 
 
 def test_bad_level_is_refused_before_anything_runs(tmp_path, capsys):
@@ -396,7 +481,8 @@ def test_undo_passes_the_snapshots_of_the_run_it_undoes(runs):
     undone = runs["ok"].run_dir
     runs_dir = runs["tmp"] / "undo"
     proc = subprocess.run(_rewind() + ["undo", str(undone), "--project-dir", str(FIXTURE), "--runs-dir", str(runs_dir),
-                                       "--json", "--no-progress"], capture_output=True, text=True, timeout=120)
+                                       "--json", "--no-progress"], capture_output=True, text=True,
+                          env=_env(), timeout=RUN_TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["inputs"]["rewind_undo_run_id"] == undone.name

@@ -184,3 +184,30 @@ def test_live_table_fits_the_screen_with_many_hosts(tmp_path):
     lines = progress.render(timeline, width=100, running=False)
     assert all(len(line) <= 100 for line in lines)
     assert any(line.startswith("… and 23 more hosts") for line in lines)
+
+
+def test_the_hosts_are_those_rolled_back_not_the_controller(tmp_path):
+    """playbooks/rollback.yml names the run in a play on localhost: not a host of the rollback."""
+    timeline = verify_failed_timeline()
+    timeline["hosts"]["localhost"] = {"phases": [segment("Name the run and check the request", 0, 0.2)],
+                                      "facts": {"rewind_run_id": "r1"}}
+    folder = write_run(tmp_path / "r1", timeline, {"exit_code": 3})
+    report.generate(folder)
+    md = (folder / "report.md").read_text()
+    assert "- **Hosts**: db1\n" in md and "- **Hosts affected**: db1\n" in md
+    assert "Hosts: db1\n" in (folder / "messages" / "initiated.txt").read_text()
+
+
+def test_a_playbooks_own_tasks_stay_out_of_the_story(tmp_path):
+    """Tasks between the phase files count under their play's name: per-host table only."""
+    timeline = verify_failed_timeline()
+    glue = segment("Roll back", 0.5, 0.6)
+    timeline["hosts"]["db1"]["phases"].insert(1, glue)
+    timeline["phases"].insert(1, dict(glue, hosts=["db1"], occurrence=1))
+    timeline["plays"] = ["Roll back"]
+    folder = write_run(tmp_path / "r1", timeline, {"exit_code": 3})
+    report.generate(folder)
+    md = (folder / "report.md").read_text()
+    assert "| db1 | Roll back |" in md
+    assert "Phase Roll back" not in md and "- Roll back on db1" not in md
+    assert "Phase restore on db1" in md and "- restore on db1 (18.0s)" in md

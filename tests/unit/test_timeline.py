@@ -179,3 +179,29 @@ def test_no_plan_no_result_no_level_is_fine(plain_runs):
     assert timeline["level"] is None and timeline["metrics"]["rto_met"] is None
     assert timeline["metrics"]["downtime_s"] is None
     assert "never-in-the-timeline" not in json.dumps(timeline)
+
+
+@pytest.fixture(scope="module")
+def boundary_timeline(tmp_path_factory):
+    """fixtures/cli/playbooks/boundary.yml under plain ansible-playbook."""
+    tmp = tmp_path_factory.mktemp("boundary")
+    env = dict(os.environ, ANSIBLE_CALLBACKS_ENABLED="rewind.rollback.timeline", REWIND_RUN_DIR=str(tmp),
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".ansible" / "collections"),
+               ANSIBLE_ROLES_PATH=str(FIXTURE / "roles"), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(FIXTURE / "inventories" / "demo"),
+                           str(FIXTURE / "playbooks" / "boundary.yml")], cwd=tmp, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads((tmp / "timeline.json").read_text())
+
+
+def test_a_phase_boundary_counts_in_the_phase_it_opens_and_done_in_the_one_it_closes(boundary_timeline):
+    phases = [(s["phase"], s["tasks"]) for s in boundary_timeline["hosts"]["web1"]["phases"]]
+    # stop: its boundary, its wait (skipped); the `done` boundary; then the notify task under the play
+    assert phases == [("maintenance_on", 1), ("stop", 4), ("Boundary play", 1)], phases
+
+
+def test_a_notify_task_that_fails_is_a_message_no_channel_received(boundary_timeline):
+    (note,) = boundary_timeline["notifications"]
+    assert note["template"] == "completed" and note["delivered"] == []
+    assert [f["channel"] for f in note["undelivered"]] == ["all"] and "smtp_port" in note["undelivered"][0]["error"]
