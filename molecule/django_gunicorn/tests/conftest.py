@@ -80,6 +80,16 @@ class Instance:
         return self.sh("cd %s/current && runuser -u callcentre -- venv/bin/python manage.py add_call "
                        "--customer %s --subject %s" % (APP, shlex.quote(customer), shlex.quote(subject))).strip()
 
+    def code_is(self, release):
+        """Assert that the release's folder holds exactly the commit tagged release-<id> in the origin:
+        git compares every tracked file's blob hash, and any file added, changed or removed
+        (the virtualenv and the static files are ignored) shows in the porcelain status."""
+        tree = "%s/releases/%s" % (APP, release)
+        head = self.sh("git -C %s rev-parse HEAD" % tree).strip()
+        assert head == self.sh("git -C %s rev-parse release-%s^{commit}" % (REPO, release)).strip()
+        assert self.sh("git -C %s status --porcelain --untracked-files=all" % tree) == "", \
+            "%s differs from the commit of %s" % (tree, release)
+
     def health(self):
         return json.loads(self.sh("curl -s http://localhost/health/"))
 

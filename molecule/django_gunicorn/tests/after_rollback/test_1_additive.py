@@ -27,9 +27,10 @@ def now(host):
     return json.loads(host.check_output(CAPTURE))
 
 
-def test_current_points_to_r1_again(host, now):
+def test_current_points_to_r1_again(host, now, dj):
     assert now["release"] == "r1"
     assert host.file("/srv/callcentre/current").linked_to == "/srv/callcentre/releases/r1"
+    dj.code_is("r1")
 
 
 def test_every_table_has_its_r1_definition(r1, now):

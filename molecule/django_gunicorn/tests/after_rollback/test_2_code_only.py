@@ -49,9 +49,10 @@ def test_a_failing_smoke_test_fails_the_rollback_loudly(dj, case):
     assert "migrations: none undone: the schema stays" in out
 
 
-def test_the_code_only_rollback_left_the_database_untouched(case):
+def test_the_code_only_rollback_left_the_database_untouched(dj, case):
     before, after = case["before"], case["after"]
     assert after["release"] == "r1"
+    dj.code_is("r1")
     assert after["schema"] == before["schema"], "SHOW CREATE TABLE of every table"
     assert checksums_except(after, SIGN_IN) == checksums_except(before, SIGN_IN), "CHECKSUM TABLE"
     assert after["rows"] == before["rows"] and after["users"] == before["users"]

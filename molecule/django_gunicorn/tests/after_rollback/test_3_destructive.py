@@ -48,6 +48,7 @@ def test_the_pre_deploy_backup_is_restored_and_r1_checked_out_of_git(dj, case):
     after, before = dj.state(), case["before"]
 
     assert after["release"] == "r1" and dj.health()["release"] == "r1"
+    dj.code_is("r1")
     assert dj.sh("cat %s/releases/r1/REVISION" % APP).strip() == \
         dj.sh("git -C %s rev-parse %s^{commit}" % (REPO, tag)).strip()
     assert after["schema"] == before["schema"], "SHOW CREATE TABLE of every table as before r3"
