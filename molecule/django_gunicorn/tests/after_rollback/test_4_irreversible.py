@@ -33,6 +33,10 @@ def test_the_dry_run_says_restore_and_why(dj, case):
 def test_the_restore_brings_the_subjects_back(dj, case):
     result = dj.rollback("-e", "level=full")
     assert result.returncode == 0
+    # verify ran the health check and the smoke tests (the report lists each check that passed)
+    assert "verified: health /health/ answers 200 from r1 with the database ok" in result.stdout
+    assert "verified: smoke tests (smoke) pass" in result.stdout
+    assert "verified: agent signs in and opens /calls/" in result.stdout
     after, before = dj.state(), case["before"]
     assert after["release"] == "r1"
     assert after["schema"] == before["schema"], "SHOW CREATE TABLE of every table as before r4"
