@@ -45,6 +45,7 @@ def test_the_pre_deploy_backup_is_restored_and_r1_checked_out_of_git(dj, case):
     assert "migrations: restore the database from the pre-deploy backup" in out
     assert "calls.0003_remove_customer_phone removes field customer.phone: the data is gone" in out
     assert re.search(r"backup:\s+db %s/\S+-pre-deploy/db\.sql\.zst \(created \S+, release r1, verified\)" % BACKUPS, out)
+    assert "verified: database equals the backup (CHECKSUM TABLE)" in out, "verify compared it again after the restore"
     after, before = dj.state(), case["before"]
 
     assert after["release"] == "r1" and dj.health()["release"] == "r1"

@@ -34,6 +34,7 @@ def test_the_restore_brings_the_subjects_back(dj, case):
     result = dj.rollback("-e", "level=full")
     assert result.returncode == 0
     # verify ran the health check and the smoke tests (the report lists each check that passed)
+    assert "verified: database equals the backup (CHECKSUM TABLE)" in result.stdout
     assert "verified: health /health/ answers 200 from r1 with the database ok" in result.stdout
     assert "verified: smoke tests (smoke) pass" in result.stdout
     assert "verified: agent signs in and opens /calls/" in result.stdout
