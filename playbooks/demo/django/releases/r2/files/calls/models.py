@@ -1,0 +1,36 @@
+from django.db import models
+from django.utils import timezone
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    phone = models.CharField(max_length=32)
+
+    def __str__(self):
+        return self.name
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Call(models.Model):
+    STATUSES = [("open", "Open"), ("closed", "Closed")]
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="calls")
+    subject = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, choices=STATUSES, default="open")
+    created_at = models.DateTimeField(default=timezone.now)
+    # New in r2: a priority for every call (NOT NULL, 0 = not triaged yet) and tags.
+    priority = models.PositiveSmallIntegerField(default=0)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="calls")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="calls_call_status_created_idx")]
+
+    def __str__(self):
+        return self.subject
