@@ -26,8 +26,8 @@ class Host:
 
     capture = None
 
-    def __init__(self, name, hostname, group, workdir, network=None):
-        self.name, self.hostname, self.group, self.network = name, hostname, group, network
+    def __init__(self, name, hostname, group, workdir, network=None, image=IMAGE):
+        self.name, self.hostname, self.group, self.network, self.image = name, hostname, group, network, image
         self.inventory = os.path.join(workdir, "hosts.yml")
         with open(self.inventory, "w") as handle:
             handle.write("all:\n  children:\n    %s:\n      hosts:\n        %s:\n          ansible_host: %s\n"
@@ -42,7 +42,7 @@ class Host:
         subprocess.run(["docker", "run", "-d", "--name", self.name, "--hostname", self.hostname, "--privileged",
                         "--cgroupns=host", "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
                         "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--stop-signal", "SIGRTMIN+3"]
-                       + network + [IMAGE, "/sbin/init"], check=True, capture_output=True)
+                       + network + [self.image, "/sbin/init"], check=True, capture_output=True)
         for _ in range(100):
             state = self.sh("systemctl is-system-running || true")
             if state.strip() in ("running", "degraded"):
@@ -95,14 +95,14 @@ def host_factory(harness):
     hosts, networks = [], []
     workdir = tempfile.mkdtemp(prefix="rewind-it-")
 
-    def make(name, hostname, group, network=None):
-        """A started host; with ``network`` (a docker network, created if missing) it joins it."""
+    def make(name, hostname, group, network=None, image=IMAGE):
+        """A started host of ``image``; with ``network`` (a docker network, created if missing) it joins it."""
         sub = os.path.join(workdir, name)
         os.makedirs(sub)
         if network and subprocess.run(["docker", "network", "inspect", network], capture_output=True).returncode:
             subprocess.run(["docker", "network", "create", network], check=True, capture_output=True)
             networks.append(network)
-        host = Host(name, hostname, group, sub, network=network)
+        host = Host(name, hostname, group, sub, network=network, image=image)
         host.start()
         hosts.append(host)
         return host
