@@ -77,6 +77,24 @@ options:
       - Default is the release C(<app_root>/current) points to when O(app_root) is set, else the
         newest release recorded before O(id) that is not marked bad.
     type: str
+  then:
+    description:
+      - With O(action=switch), a command (argv list, no shell) run in the same module run right after
+        C(current) changed, so that no task stands between the switch and, for example, the process
+        manager's reload (C(pm2 startOrReload …)). Not run when C(current) already pointed to O(id),
+        nor in check mode.
+      - A non-zero exit fails the module, saying that the switch was done.
+    type: list
+    elements: str
+    default: []
+  then_user:
+    description:
+      - Run O(then) as this user (with C(runuser), so the module must run as root, or as that user).
+    type: str
+  then_environment:
+    description: Variables added to the environment of O(then).
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -117,6 +135,16 @@ EXAMPLES = r"""
     app_root: /srv/shop
     id: "{{ rewind_plan.target_release }}"
   register: switched
+
+- name: Switch and reload the PM2 processes at once, as the application's user
+  rewind.rollback.release:
+    ledger: /var/lib/rewind/chatbot/releases.json
+    action: switch
+    app_root: /opt/chatbot
+    id: r1
+    then: [pm2, startOrReload, /opt/chatbot/current/ecosystem.config.js, --update-env]
+    then_user: chatbot
+    then_environment: {PM2_HOME: /home/chatbot/.pm2}
 
 - name: Record the rollback and flag the release that was live as bad
   rewind.rollback.release:
@@ -162,6 +190,15 @@ event:
     release: "20261117T101500Z"
     previous: "20261124T024500Z"
     by: alice@ops1
+then_rc:
+  description: Exit code of O(then), when it ran.
+  returned: when O(then) ran
+  type: int
+  sample: 0
+then_stdout:
+  description: The output of O(then), when it ran.
+  returned: when O(then) ran
+  type: str
 ledger:
   description: The releases recorded in the ledger after the action (in check mode, as they would be).
   returned: always
@@ -178,6 +215,8 @@ ledger:
 """
 
 import json
+import os
+import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.rewind.rollback.plugins.module_utils._errors import INPUT, tagged
@@ -261,6 +300,28 @@ def _rollback_record(module, ledger, by):
     return after, changed, target, p["id"], _entry_diff(module, ledger, after, p["id"])
 
 
+def then_argv(argv, user, euid, me):
+    """The argv that runs ``argv`` as ``user``: itself when no user or already that user, else through
+    runuser (root only). Raises ReleaseInputError when it cannot."""
+    if not user or user == me:
+        return list(argv)
+    if euid != 0:
+        raise ReleaseInputError("then_user=%s: the module runs as %s, not root, so it cannot run the command as %s "
+                                "(become: true)" % (user, me, user))
+    return ["runuser", "-u", user, "--"] + list(argv)
+
+
+def _run_then(module, result):
+    p = module.params
+    argv = then_argv(p["then"], p["then_user"], os.geteuid(), pwd.getpwuid(os.geteuid()).pw_name)
+    rc, out, err = module.run_command(argv, environ_update=p["then_environment"])
+    result.update(then_rc=rc, then_stdout=out[-4000:])
+    if rc != 0:
+        module.fail_json(msg="the switch was done (%s/current -> releases/%s), but the command after it failed "
+                             "(exit %d): %s: %s" % (p["app_root"], p["id"], rc, " ".join(p["then"]),
+                                                    (err or out).strip()[-2000:]), **result)
+
+
 _ACTIONS = {"record": _record, "switch": _switch, "mark_bad": _mark_bad, "rollback_record": _rollback_record}
 
 
@@ -276,6 +337,9 @@ def main():
             backup_id=dict(type="str"),
             note=dict(type="str"),
             target=dict(type="str"),
+            then=dict(type="list", elements="str", default=[]),
+            then_user=dict(type="str"),
+            then_environment=dict(type="dict", default={}),
         ),
         required_if=[("action", "switch", ["app_root"]), ("action", "record", ["revision"])],
         supports_check_mode=True,
@@ -304,6 +368,11 @@ def main():
                   event=after["events"][-1] if changed else None, ledger=after["releases"])
     if module._diff:
         result["diff"] = diff
+    if p["action"] == "switch" and p["then"] and changed and not module.check_mode:
+        try:
+            _run_then(module, result)
+        except ReleaseInputError as exc:
+            module.fail_json(msg=tagged(INPUT, "the switch was done, but %s" % exc), **result)
     module.exit_json(**result)
 
 

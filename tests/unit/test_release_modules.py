@@ -109,6 +109,51 @@ def test_switch_then_switch_again(run, app):
     assert len(_releases.load_ledger(str(app / "releases.json"))["events"]) == len(events)
 
 
+def test_switch_runs_then_right_after_the_switch_with_its_environment(run, app):
+    """The command sees the new current (it ran after the switch) and the environment given."""
+    seen = app / "seen"
+    args = dict(ledger=str(app / "releases.json"), action="switch", app_root=str(app), id="b",
+                then=["sh", "-c", 'readlink "$APP/current" > "$APP/seen"; echo reloaded'],
+                then_environment={"APP": str(app)})
+    result, _ = run(release, **args)
+    assert (result["changed"], result["then_rc"], result["then_stdout"]) == (True, 0, "reloaded\n")
+    assert seen.read_text() == "releases/b\n"
+
+    seen.unlink()
+    again, _ = run(release, **args)
+    assert again["changed"] is False and "then_rc" not in again and not seen.exists(), \
+        "nothing switched, so nothing to reload"
+
+
+def test_switch_then_failing_says_the_switch_was_done(run, app):
+    result, _ = run(release, ledger=str(app / "releases.json"), action="switch", app_root=str(app), id="b",
+                    then=["sh", "-c", "echo no ecosystem file >&2; exit 3"])
+    assert result["failed"] and result["then_rc"] == 3
+    assert "the switch was done (%s/current -> releases/b)" % app in result["msg"]
+    assert "exit 3" in result["msg"] and "no ecosystem file" in result["msg"]
+    assert os.readlink(app / "current") == "releases/b"
+
+
+def test_switch_then_in_check_mode_runs_nothing(run, app):
+    result, _ = run(release, check_mode=True, ledger=str(app / "releases.json"), action="switch", app_root=str(app),
+                    id="b", then=["sh", "-c", "touch %s" % (app / "seen")])
+    assert result["changed"] and "then_rc" not in result and not (app / "seen").exists()
+
+
+@pytest.mark.parametrize("user, euid, me, expected", [
+    (None, 1000, "chatbot", ["pm2", "reload"]),
+    ("chatbot", 1000, "chatbot", ["pm2", "reload"]),
+    ("chatbot", 0, "root", ["runuser", "-u", "chatbot", "--", "pm2", "reload"]),
+])
+def test_then_argv(user, euid, me, expected):
+    assert release.then_argv(["pm2", "reload"], user, euid, me) == expected
+
+
+def test_then_argv_as_another_user_needs_root():
+    with pytest.raises(_releases.ReleaseInputError, match="not root.*become: true"):
+        release.then_argv(["pm2", "reload"], "chatbot", 1000, "deploy")
+
+
 def test_switch_in_check_mode_writes_nothing(run, app):
     before = _snapshot(app)
     result, _ = run(release, check_mode=True, diff=True, ledger=str(app / "releases.json"), action="switch",

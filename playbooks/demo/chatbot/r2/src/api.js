@@ -1,0 +1,75 @@
+'use strict';
+// The messages API, 2.0: messages belong to a conversation and have a structured body.
+//   GET    /api/messages        the newest 50, oldest first
+//   POST   /api/messages {text} queue a message for the bot (the messaging worker answers it)
+//   DELETE /api/messages/:id    delete a message of one's own and the bot's answer to it
+const { ObjectId } = require('mongodb');
+const config = require('./config');
+const db = require('./db');
+const requireUser = require('./auth_token');
+const service = require('./service');
+
+const NAME = 'api';
+
+function view(message) {
+  return { id: message._id.toHexString(), from: message.from, text: message.body.text, format: message.body.format,
+    at: message.at, replyTo: message.replyTo ? message.replyTo.toHexString() : null };
+}
+
+async function conversationOf(database, user) {
+  const found = await database.collection('conversations').findOneAndUpdate(
+    { user }, { $setOnInsert: { user, title: `Support chat with ${user}`, startedAt: new Date() } },
+    { upsert: true, returnDocument: 'after' });
+  return found._id;
+}
+
+service.run(NAME, async () => {
+  if (!config.jwtSecret) throw new Error('JWT_SECRET is not set (shared .env)');
+  const app = service.create(NAME);
+  service.health(app, NAME, '/api/health');
+
+  app.get('/api/messages', requireUser, async (req, res, next) => {
+    try {
+      const database = await db.connect();
+      const conversationId = await conversationOf(database, req.user);
+      const newest = await database.collection('messages').find({ conversationId })
+        .sort({ at: -1, _id: -1 }).limit(50).toArray();
+      res.json({ conversation: conversationId.toHexString(), messages: newest.reverse().map(view) });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  app.post('/api/messages', requireUser, async (req, res, next) => {
+    try {
+      const text = req.body && req.body.text;
+      if (typeof text !== 'string' || !text.trim() || text.length > 500) {
+        return res.status(400).json({ error: 'text must be 1 to 500 characters' });
+      }
+      const database = await db.connect();
+      const doc = { user: req.user, from: 'user', body: { text: text.trim(), format: 'plain' },
+        conversationId: await conversationOf(database, req.user), at: new Date(), status: 'pending' };
+      const { insertedId } = await database.collection('messages').insertOne(doc);
+      return res.status(201).json({ id: insertedId.toHexString() });
+    } catch (err) {
+      return next(err);
+    }
+  });
+
+  app.delete('/api/messages/:id', requireUser, async (req, res, next) => {
+    try {
+      if (!ObjectId.isValid(req.params.id)) return res.status(404).json({ error: 'no such message' });
+      const id = new ObjectId(req.params.id);
+      const collection = (await db.connect()).collection('messages');
+      const { deletedCount } = await collection.deleteOne({ _id: id, user: req.user, from: 'user' });
+      if (!deletedCount) return res.status(404).json({ error: 'no such message' });
+      await collection.deleteMany({ replyTo: id, user: req.user });
+      return res.status(204).end();
+    } catch (err) {
+      return next(err);
+    }
+  });
+
+  service.finish(app, NAME);
+  await service.listen(app, NAME, config.apiPort);
+});
